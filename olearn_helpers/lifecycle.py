@@ -1,0 +1,212 @@
+"""Start and stop a local learner with one call each.
+
+`start_learner()` starts Ray (dashboard off, token authentication on,
+a small object store, quiet logs), starts Serve's HTTP proxy on 127.0.0.1,
+deploys `OnlineLearner` and returns a `LearnerClient` once the learner
+answers. Calling it again returns the live learner at once, unless the
+learning rate, seed or code changed, in which case it redeploys.
+
+Example:
+    >>> from olearn_helpers import start_learner, stop_learner
+    >>> learner = start_learner(lr=0.1, seed=0)     # doctest: +SKIP
+    >>> learner.state()["step"]                     # doctest: +SKIP
+    0
+    >>> stop_learner()                              # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import socket
+import time
+
+import psutil
+
+from .client import LearnerClient, LearnerUnavailable
+from .server import APP_NAME, CODE_VERSION, build_app
+
+HOST = "127.0.0.1"
+OBJECT_STORE_BYTES = 128 * 1024**2
+READY_TIMEOUT_S = 120.0
+
+_live: dict = {}
+_NOISY_LOGGERS = ("ray", "ray.serve", "ray.data", "ray.tune", "filelock")
+
+
+def port_is_free(port: int, host: str = HOST) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port(host: str = HOST) -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
+def _quiet_logs() -> None:
+    for name in _NOISY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def _enable_token_auth() -> None:
+    """Token authentication for the cluster we start, with a token only this process tree holds."""
+    from ray._raylet import AuthenticationTokenLoader, Config
+
+    os.environ["RAY_AUTH_MODE"] = "token"
+    os.environ.setdefault("RAY_AUTH_TOKEN", secrets.token_hex(32))
+    # ray reads RAY_AUTH_MODE once at import; refresh it as ray's own token set-up does.
+    Config.initialize("")
+    AuthenticationTokenLoader.instance().reset_cache()
+
+
+def _start_ray(address: str | None) -> bool:
+    """Connect to `address`, or start a private local Ray. True if we started it."""
+    import ray
+
+    if ray.is_initialized():
+        return False
+    common = dict(log_to_driver=False, logging_level=logging.ERROR, namespace=APP_NAME)
+    if address:
+        ray.init(address=address, **common)
+        return False
+    _enable_token_auth()
+    ray.init(
+        include_dashboard=False,
+        object_store_memory=OBJECT_STORE_BYTES,
+        _node_ip_address=HOST,
+        **common,
+    )
+    return True
+
+
+def _start_serve(port: int) -> None:
+    from ray import serve
+    from ray.serve.config import HTTPOptions, ProxyLocation
+    from ray.serve.schema import LoggingConfig
+
+    serve.start(
+        http_options=HTTPOptions(host=HOST, port=port),
+        proxy_location=ProxyLocation.HeadOnly,
+        logging_config=LoggingConfig(log_level="WARNING", enable_access_log=False),
+    )
+    _quiet_logs()
+
+
+def _serve_port(default: int) -> int:
+    from ray.serve.context import _get_global_client
+
+    try:
+        return _get_global_client().http_config.port
+    except Exception:
+        return default
+
+
+def _wait_until_ready(client: LearnerClient, timeout: float = READY_TIMEOUT_S) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return client.state()
+        except LearnerUnavailable:
+            if time.monotonic() > deadline:
+                raise
+        except Exception:
+            if time.monotonic() > deadline:
+                raise LearnerUnavailable(f"the learner at {client.url} did not become ready in {timeout:.0f} s")
+        time.sleep(0.05)
+
+
+def _reusable(lr: float, seed: int, port: int, address: str | None) -> LearnerClient | None:
+    import ray
+
+    if not (_live and ray.is_initialized()):
+        return None
+    if (_live["port"], _live["address"]) != (port, address):
+        return None
+    try:
+        deployed = _live["client"].state()["deployed_with"]
+    except Exception:
+        return None
+    if deployed == {"lr": lr, "seed": seed, "code_version": CODE_VERSION}:
+        return _live["client"]
+    return None
+
+
+def start_learner(
+    lr: float = 0.1,
+    seed: int = 0,
+    port: int = 8000,
+    address: str | None = None,
+    redeploy: bool = False,
+) -> LearnerClient:
+    """Start (or reuse) a local `OnlineLearner` and return a client for it.
+
+    Args:
+        lr: learning rate of the SGD optimizer.
+        seed: torch seed for the initial weights.
+        port: HTTP port on 127.0.0.1; if something else holds it, a free one is used.
+        address: an existing Ray cluster to deploy onto (default: `RAY_ADDRESS`,
+            else a private local Ray that `stop_learner()` shuts down).
+        redeploy: deploy a fresh learner even if an identical one is live.
+
+    Example:
+        >>> learner = start_learner(lr=0.05)             # doctest: +SKIP
+        >>> learner.url                                  # doctest: +SKIP
+        'http://127.0.0.1:8000'
+    """
+    import ray
+    from ray import serve
+
+    address = address or os.environ.get("RAY_ADDRESS") or None
+    if not redeploy and (client := _reusable(lr, seed, port, address)):
+        return client
+    if _live and (_live["port"], _live["address"]) != (port, address):
+        stop_learner()
+
+    _quiet_logs()
+    if not ray.is_initialized():
+        _live.clear()
+        chosen = port
+        if address is None and not port_is_free(port):
+            chosen = free_port()
+            print(f"Port {port} is in use by another program; the learner uses port {chosen} instead.")
+        started_ray = _start_ray(address)
+        _start_serve(chosen)
+        _live.update(port=port, address=address, started_ray=started_ray,
+                     client=LearnerClient(f"http://{HOST}:{_serve_port(chosen)}"))
+
+    serve.run(build_app(lr=lr, seed=seed), name=APP_NAME, route_prefix="/")
+    client = _live["client"]
+    while _wait_until_ready(client)["deployed_with"] != {"lr": lr, "seed": seed, "code_version": CODE_VERSION}:
+        time.sleep(0.05)
+    return client
+
+
+def stop_learner(timeout: float = 20.0) -> None:
+    """Take the learner down; with a private Ray, leave no Ray process behind.
+
+    On a cluster given by `address=`, only the learner's Serve application is
+    deleted and this process disconnects; the cluster keeps running.
+    """
+    import ray
+    from ray import serve
+
+    if not ray.is_initialized():
+        _live.clear()
+        return
+    started_ray = _live.get("started_ray", False)
+    ours = psutil.Process().children(recursive=True) if started_ray else []
+    if not started_ray:
+        serve.delete(APP_NAME)
+    ray.shutdown()
+    _live.clear()
+    gone, alive = psutil.wait_procs(ours, timeout=timeout)
+    for process in alive:
+        process.kill()
+    psutil.wait_procs(alive, timeout=5)
