@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import json
 from typing import Iterable, Sequence
 
 import requests
@@ -54,8 +55,11 @@ class LearnerClient:
         return f"LearnerClient({self.url!r})"
 
     def _call(self, method: str, path: str, payload: dict | None = None) -> dict:
+        # json.dumps writes NaN and Infinity, so the server, not the client, judges them.
+        body = None if payload is None else json.dumps(payload)
         try:
-            response = self.session.request(method, self.url + path, json=payload, timeout=self.timeout)
+            response = self.session.request(method, self.url + path, data=body, timeout=self.timeout,
+                                            headers={"content-type": "application/json"})
         except requests.RequestException as error:
             raise LearnerUnavailable(
                 f"no learner answers at {self.url} ({type(error).__name__}); "

@@ -24,7 +24,7 @@ import time
 
 import psutil
 
-from .client import LearnerClient, LearnerUnavailable
+from .client import LearnerClient, LearnerError, LearnerUnavailable
 from .server import APP_NAME, CODE_VERSION, build_app
 
 HOST = "127.0.0.1"
@@ -37,6 +37,8 @@ _NOISY_LOGGERS = ("ray", "ray.serve", "ray.data", "ray.tune", "filelock")
 
 def port_is_free(port: int, host: str = HOST) -> bool:
     with socket.socket() as probe:
+        # Like the HTTP server itself, accept a port whose old connections linger in TIME_WAIT.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError:
@@ -66,6 +68,18 @@ def _enable_token_auth() -> None:
     AuthenticationTokenLoader.instance().reset_cache()
 
 
+def _single_machine_mode() -> None:
+    """Make Ray use 127.0.0.1 as the node address, as it does on macOS and Windows.
+
+    On Linux ray.init() replaces a loopback node address with the machine's
+    network address, and its servers then listen on every interface.
+    """
+    from ray._private import ray_constants
+
+    os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+    ray_constants.ENABLE_RAY_CLUSTER = False
+
+
 def _start_ray(address: str | None) -> bool:
     """Connect to `address`, or start a private local Ray. True if we started it."""
     import ray
@@ -77,6 +91,7 @@ def _start_ray(address: str | None) -> bool:
         ray.init(address=address, **common)
         return False
     _enable_token_auth()
+    _single_machine_mode()
     ray.init(
         include_dashboard=False,
         object_store_memory=OBJECT_STORE_BYTES,
@@ -108,17 +123,18 @@ def _serve_port(default: int) -> int:
         return default
 
 
-def _wait_until_ready(client: LearnerClient, timeout: float = READY_TIMEOUT_S) -> dict:
+def _wait_until_serving(client: LearnerClient, wanted: dict, timeout: float = READY_TIMEOUT_S) -> dict:
+    """Poll `/state` until the learner deployed with `wanted` answers."""
     deadline = time.monotonic() + timeout
     while True:
         try:
-            return client.state()
-        except LearnerUnavailable:
-            if time.monotonic() > deadline:
-                raise
-        except Exception:
-            if time.monotonic() > deadline:
-                raise LearnerUnavailable(f"the learner at {client.url} did not become ready in {timeout:.0f} s")
+            state = client.state()
+            if state.get("deployed_with") == wanted:
+                return state
+        except LearnerError:
+            pass
+        if time.monotonic() > deadline:
+            raise LearnerUnavailable(f"the learner at {client.url} did not answer within {timeout:.0f} s")
         time.sleep(0.05)
 
 
@@ -133,9 +149,11 @@ def _reusable(lr: float, seed: int, port: int, address: str | None) -> LearnerCl
         deployed = _live["client"].state()["deployed_with"]
     except Exception:
         return None
-    if deployed == {"lr": lr, "seed": seed, "code_version": CODE_VERSION}:
-        return _live["client"]
-    return None
+    return _live["client"] if deployed == _wanted(lr, seed) else None
+
+
+def _wanted(lr: float, seed: int) -> dict:
+    return {"lr": lr, "seed": seed, "code_version": CODE_VERSION}
 
 
 def start_learner(
@@ -170,10 +188,10 @@ def start_learner(
         stop_learner()
 
     _quiet_logs()
-    if not ray.is_initialized():
+    if not (_live and ray.is_initialized()):
         _live.clear()
         chosen = port
-        if address is None and not port_is_free(port):
+        if address is None and not ray.is_initialized() and not port_is_free(port):
             chosen = free_port()
             print(f"Port {port} is in use by another program; the learner uses port {chosen} instead.")
         started_ray = _start_ray(address)
@@ -181,11 +199,9 @@ def start_learner(
         _live.update(port=port, address=address, started_ray=started_ray,
                      client=LearnerClient(f"http://{HOST}:{_serve_port(chosen)}"))
 
-    serve.run(build_app(lr=lr, seed=seed), name=APP_NAME, route_prefix="/")
-    client = _live["client"]
-    while _wait_until_ready(client)["deployed_with"] != {"lr": lr, "seed": seed, "code_version": CODE_VERSION}:
-        time.sleep(0.05)
-    return client
+    serve.run(build_app(lr=lr, seed=seed, code_version=CODE_VERSION), name=APP_NAME, route_prefix="/")
+    _wait_until_serving(_live["client"], _wanted(lr, seed))
+    return _live["client"]
 
 
 def stop_learner(timeout: float = 20.0) -> None:

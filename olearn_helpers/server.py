@@ -29,7 +29,7 @@ MAX_ABS_VALUE = 1e6
 MAX_BATCH = 10_000
 MAX_ONGOING_REQUESTS = 256
 
-#: Changes whenever the learner's code changes, so a redeploy can be detected.
+#: Changes whenever the learner's code changes, so `start_learner` knows to redeploy.
 CODE_VERSION = hashlib.sha256(
     b"".join((Path(__file__).parent / name).read_bytes() for name in ("model.py", "server.py"))
 ).hexdigest()[:12]
@@ -88,9 +88,9 @@ app = FastAPI(title="olearn OnlineLearner")
 class OnlineLearner:
     """Weights live in this replica's memory; `/train` is a write, `/predict` a read."""
 
-    def __init__(self, lr: float = 0.1, seed: int = 0):
+    def __init__(self, lr: float = 0.1, seed: int = 0, code_version: str = CODE_VERSION):
         torch.set_num_threads(1)
-        self.deployed_with = {"lr": lr, "seed": seed, "code_version": CODE_VERSION}
+        self.deployed_with = {"lr": lr, "seed": seed, "code_version": code_version}
         self.learner = LinearLearner(lr=lr, seed=seed)
 
     @app.post("/train")
@@ -130,6 +130,6 @@ class OnlineLearner:
         return await self.state()
 
 
-def build_app(lr: float = 0.1, seed: int = 0):
-    """The Serve application for one learner."""
-    return OnlineLearner.bind(lr=lr, seed=seed)
+def build_app(lr: float = 0.1, seed: int = 0, code_version: str = CODE_VERSION):
+    """The Serve application for one learner; `code_version` tells a redeploy is due."""
+    return OnlineLearner.bind(lr=lr, seed=seed, code_version=code_version)
