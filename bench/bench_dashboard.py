@@ -15,9 +15,6 @@ Example:
 from __future__ import annotations
 
 import argparse
-import datetime
-import os
-import platform
 import statistics
 import sys
 import time
@@ -27,7 +24,9 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from report import machine_line, write_section  # noqa: E402
 
 from olearn_helpers import start_learner, stop_learner  # noqa: E402
 from olearn_helpers.data import LineStream  # noqa: E402
@@ -35,20 +34,9 @@ from olearn_helpers.lifecycle import free_port  # noqa: E402
 from olearn_helpers.widgets import DEFAULT_BATCH_SIZE, LearnerDashboard  # noqa: E402
 
 COMMAND = ".venv/bin/python bench/bench_dashboard.py"
-BENCHMARKS = Path(__file__).resolve().parents[1] / "BENCHMARKS.md"
-SECTION_START = "<!-- bench_dashboard: start -->"
-SECTION_END = "<!-- bench_dashboard: end -->"
+SECTION_KEY = "bench_dashboard"
+SECTION_TITLE = "Dashboard: frames per second while streaming"
 TARGET_FPS = 10.0
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def timed(action, repeats: int) -> list[float]:
@@ -81,7 +69,8 @@ def measure_redraw(dash: LearnerDashboard, repeats: int) -> dict[str, list[float
     true_line = (dash.data_stream.slope, dash.data_stream.intercept)
 
     def blitted_frame(index: int) -> None:
-        plot.update(dash.points, true_line, (state["w"] + 1e-3 * index, state["b"]), dash.losses, dash.loss_steps)
+        fitted_line = (state["w"] + 1e-3 * index, state["b"])
+        plot.update(dash.points, true_line, fitted_line, dash.losses, dash.loss_steps)
         plot.to_png()
 
     def full_frame(index: int) -> None:
@@ -95,26 +84,22 @@ def measure_redraw(dash: LearnerDashboard, repeats: int) -> dict[str, list[float
     }
 
 
-def render_section(streams: list[dict], redraws: dict[str, list[float]], points: int,
-                   start_seconds: float, png_bytes: int) -> str:
+def render_body(streams: list[dict], redraws: dict[str, list[float]], points: int,
+                start_seconds: float, png_bytes: int) -> str:
     import ipywidgets
     import ray
 
     fps = [run["fps"] for run in streams]
     lines = [
-        SECTION_START,
-        "## Dashboard: frames per second while streaming",
-        "",
         f"Command: `{COMMAND}`",
         "",
-        f"Run {datetime.date.today().isoformat()} on {cpu_model()}, {os.cpu_count()} cores; "
-        f"Python {platform.python_version()}, matplotlib {matplotlib.__version__}, "
-        f"ipywidgets {ipywidgets.__version__}, ray {ray.__version__}. "
-        f"The learner (Ray + Serve, {start_seconds:.1f} s to start) and the dashboard share the machine.",
+        f"{machine_line()} matplotlib {matplotlib.__version__}, ipywidgets {ipywidgets.__version__}, "
+        f"ray {ray.__version__}. The learner (Ray + Serve, {start_seconds:.1f} s to start) and the "
+        "dashboard share the machine.",
         "",
         f"`LearnerDashboard.stream({points})`: batches of {DEFAULT_BATCH_SIZE} points "
         "(one `/train_batch` and one `/state` request each), a frame at most every 1/15 s and one at the end. "
-        "`draw` is the time spent drawing frames; `ms per batch` is the rest divided by the batches.",
+        "`draw s` is the time spent drawing frames; `ms per batch` is the rest divided by the batches.",
         "",
         "| run | points | seconds | frames | frames/s | draw s | ms per batch | mean loss, last 100 |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|",
@@ -138,20 +123,7 @@ def render_section(streams: list[dict], redraws: dict[str, list[float]], points:
         median = statistics.median(durations)
         p90 = statistics.quantiles(durations, n=10)[-1]
         lines.append(f"| {name} | {len(durations)} | {1e3 * median:.1f} | {1e3 * p90:.1f} | {1 / median:.0f} |")
-    lines.append(SECTION_END)
-    return "\n".join(lines) + "\n"
-
-
-def write_section(section: str, path: Path = BENCHMARKS) -> None:
-    """Replace this benchmark's section in `path`, or append it (creating the file)."""
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    if SECTION_START in text and SECTION_END in text:
-        before, rest = text.split(SECTION_START, 1)
-        after = rest.split(SECTION_END, 1)[1].lstrip("\n")
-        text = before + section + ("\n" + after if after else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text)
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -173,11 +145,11 @@ def main(argv: list[str] | None = None) -> int:
         dash.close()
     finally:
         stop_learner()
-    section = render_section(streams, redraws, args.points, start_seconds, png_bytes)
-    print(section)
+    body = render_body(streams, redraws, args.points, start_seconds, png_bytes)
+    print(f"## {SECTION_TITLE}\n\n{body}")
     if not args.no_write:
-        write_section(section)
-        print(f"wrote the section into {BENCHMARKS}")
+        write_section(SECTION_KEY, SECTION_TITLE, body)
+        print("wrote the section into BENCHMARKS.md")
     return 0
 
 

@@ -9,10 +9,12 @@ Example:
 """
 
 from .client import InvalidInput, LearnerClient, LearnerError, LearnerUnavailable, StepRefused
+from .data import LineStream
 from .lifecycle import start_learner, stop_learner
 from .model import LinearLearner
+from .widgets import LearnerDashboard
 
 __all__ = [
-    "start_learner", "stop_learner", "LearnerClient", "LinearLearner",
+    "start_learner", "stop_learner", "LearnerClient", "LearnerDashboard", "LineStream", "LinearLearner",
     "LearnerError", "InvalidInput", "StepRefused", "LearnerUnavailable",
 ]

@@ -74,8 +74,10 @@ class LinearLearner:
     def _apply(self, points: Sequence[tuple[float, float]]) -> dict:
         saved = {name: p.detach().clone() for name, p in self.model.named_parameters()}
         loss = grad_w = grad_b = math.nan
+        losses = []
         for index, (x, y) in enumerate(points):
             loss, grad_w, grad_b = self._sgd_step(x, y)
+            losses.append(loss)
             w, b = self._weights()
             bad = [name for name, value in (("w", w), ("b", b)) if not math.isfinite(value)]
             if bad or not math.isfinite(loss):
@@ -91,24 +93,28 @@ class LinearLearner:
                 )
         self.step += len(points)
         self.last_loss = loss
-        return {"loss": loss, "step": self.step, "grad_w": grad_w, "grad_b": grad_b}
+        return {"loss": loss, "step": self.step, "grad_w": grad_w, "grad_b": grad_b, "losses": losses}
 
     def train(self, x: float, y: float) -> dict:
         """Apply one SGD step; return the loss before the step and the new step count."""
         with self._lock:
-            return self._apply([(float(x), float(y))])
+            result = self._apply([(float(x), float(y))])
+        del result["losses"]
+        return result
 
     def train_many(self, points: Iterable[Sequence[float]]) -> dict:
         """Apply one SGD step per point, in order, as one transaction.
 
         Either every point is applied or, if one would diverge, none is.
+        `losses` holds each point's loss before its own step.
         """
         batch = [(float(x), float(y)) for x, y in points]
         with self._lock:
             if not batch:
-                return {"loss": self.last_loss, "step": self.step, "applied": 0}
+                return {"loss": self.last_loss, "step": self.step, "applied": 0, "losses": []}
             result = self._apply(batch)
-        return {"loss": result["loss"], "step": result["step"], "applied": len(batch)}
+        return {"loss": result["loss"], "step": result["step"], "applied": len(batch),
+                "losses": result["losses"]}
 
     def predict(self, x: float) -> float:
         with self._lock, torch.no_grad():

@@ -37,6 +37,8 @@ from .plots import LearnerPlot
 FRAME_INTERVAL_S = 1 / 15
 DEFAULT_BATCH_SIZE = 10
 MAX_ERRORS_KEPT = 50
+#: How long reset() and close() wait for a stopped stream's last request.
+STOP_TIMEOUT_S = 60.0
 
 COLUMN = widgets.Layout(width="240px")
 CONTROL = widgets.Layout(width="232px")
@@ -59,22 +61,15 @@ class LearnerDashboard:
 
     Args:
         learner_or_url: a `LearnerClient` or the learner's URL ("http://127.0.0.1:8000").
-        stream: where new points come from, kept as `dash.data_stream` (default: `LineStream()`, y = 2x + 1 + noise).
+        stream: where new points come from, kept as `dash.data_stream`
+            (default: `LineStream()`, y = 2x + 1 + noise).
         batch_size: points per `/train_batch` request when streaming.
 
     Loss history: the dashboard keeps every point it sent and the loss of each
     step, client-side. The loss of a step is the squared error of the
     prediction made *before* the model learned from that point (test, then
-    train). For a single point this is exactly the loss the learner returns.
-    A batch is applied by the learner as one SGD step per point but answers
-    only with the last loss, so for each point of a batch the dashboard
-    computes the squared error with the weights from just before the batch
-    (read with `state()` after the previous batch). With the default batch of
-    10 points those weights are at most 9 steps old, so the curve lags the
-    true per-step loss by a few steps; `stream(n, batch_size=1)` gives the
-    exact per-step loss at the cost of one request per point. If another
-    client trains the same learner at the same time, its steps also move the
-    weights between our reads.
+    train), exactly as the learner reports it: `/train_batch` answers with
+    each point's loss in `losses`.
 
     Example (needs a running learner):
         >>> dash = LearnerDashboard("http://127.0.0.1:8000")           # doctest: +SKIP
@@ -273,7 +268,7 @@ class LearnerDashboard:
         """Draw a frame from the history and `state` (default: the last state read)."""
         with self._lock:
             self._remember_state(state)
-            fitted = (self.state["w"], self.state["b"] + 0.01) if self.state else None
+            fitted = (self.state["w"], self.state["b"]) if self.state else None
             self.plot.update(points=self.points, true_line=(self.data_stream.slope, self.data_stream.intercept),
                              fitted_line=fitted, losses=self.losses, steps=self.loss_steps)
             self.image.value = self.plot.to_png()
@@ -430,8 +425,6 @@ class LearnerDashboard:
                 self.plot.step_horizon = state["step"] + n
         while state is not None and sent < n and not self._stop_requested.is_set():
             batch = self.data_stream.sample(min(batch_size, n - sent))
-            w, b = state["w"], state["b"]
-            errors = [w * x + b - y for x, y in batch]
             result = self._call(self.learner.train_many, batch)
             if result is None:
                 state = self._refused_state() or state
@@ -439,7 +432,7 @@ class LearnerDashboard:
             first_step = result["step"] - result["applied"] + 1
             with self._lock:
                 self.points.extend(batch)
-                self.losses.extend(abs(error) for error in errors)
+                self.losses.extend(result["losses"])
                 self.loss_steps.extend(range(first_step, result["step"] + 1))
             sent += len(batch)
             self.progress.value = sent
@@ -464,11 +457,13 @@ class LearnerDashboard:
     def set_lr(self, lr: float) -> dict | None:
         """Change the live model's learning rate; weights and step count stay."""
         self._clear_error()
-        self.learner.reset(); state = self._call(self.learner.set_lr, float(lr))
-        if state is not None and not self._streaming:
-            self.redraw(state)
-        elif state is not None:
+        state = self._call(self.learner.set_lr, float(lr))
+        if state is None:
+            self._remember_state(self.state)  # the slider goes back to the learner's lr
+        elif self._streaming:
             self._remember_state(state)
+        else:
+            self.redraw(state)
         return state
 
     def reset(self) -> dict | None:
@@ -478,7 +473,7 @@ class LearnerDashboard:
         reset give the same run.
         """
         self.stop()
-        self.wait()
+        self.wait(timeout=STOP_TIMEOUT_S)
         self._clear_error()
         state = self._call(self.learner.reset)
         if state is None:
@@ -499,7 +494,8 @@ class LearnerDashboard:
         changes = [(self.slope_slider, slope), (self.intercept_slider, intercept), (self.noise_slider, noise)]
         for slider, value in changes:
             if value is not None and not slider.min <= value <= slider.max:
-                raise ValueError(f"{slider.description} must be in [{slider.min:g}, {slider.max:g}], got {value}")
+                raise ValueError(
+                    f"{slider.description} must be in [{slider.min:g}, {slider.max:g}], got {value}")
         for slider, value in changes:
             if value is not None:
                 slider.value = float(value)
@@ -527,7 +523,7 @@ class LearnerDashboard:
     def close(self) -> None:
         """Stop any stream and close the widgets."""
         self.stop()
-        self.wait()
+        self.wait(timeout=STOP_TIMEOUT_S)
         pending = [self.widget]
         while pending:
             widget = pending.pop()

@@ -195,7 +195,8 @@ def test_send_point_click_trains_on_the_x_slider_point(dash, learner):
     assert dash.loss_steps == [1]
     assert len(dash.plot.points_artist.get_xdata()) == 1
     assert_fitted_line_is_the_learners(dash, state)
-    assert f"step 1 · loss {state['last_loss']:.4g} · w {state['w']:.4g} · b {state['b']:.4g}" in dash.status.value
+    expected = f"step 1 · loss {state['last_loss']:.4g} · w {state['w']:.4g} · b {state['b']:.4g} · lr 0.1"
+    assert expected in dash.status.value
 
 
 def test_send_point_with_explicit_values(dash, learner):
@@ -222,21 +223,14 @@ def test_stream_fits_the_line_and_the_loss_falls(dash, learner):
     assert f"step 400 · " in dash.status.value
 
 
-def test_batched_loss_uses_the_weights_from_before_each_batch(dash, learner):
-    initial = learner.state()
-    dash.stream(20, batch_size=10)
-    first_batch = dash.points[:10]
-    expected = [(initial["w"] * x + initial["b"] - y) ** 2 for x, y in first_batch]
-    np.testing.assert_allclose(dash.losses[:10], expected, rtol=1e-12)
-    assert learner.state()["step"] == 20
-
-
-def test_stream_of_single_points_records_the_learners_own_losses(dash, learner):
-    dash.stream(30, batch_size=1)
+@pytest.mark.parametrize("batch_size", [1, 10])
+def test_streamed_losses_are_the_learners_own_per_step_losses(dash, learner, batch_size):
+    dash.stream(30, batch_size=batch_size)
     client_side = list(dash.losses)
     learner.reset()
     server_side = [learner.train(x, y)["loss"] for x, y in dash.points]
-    np.testing.assert_allclose(client_side, server_side, rtol=1e-4)
+    np.testing.assert_allclose(client_side, server_side, rtol=1e-6)
+    assert dash.loss_steps == list(range(1, 31))
 
 
 def test_stream_button_runs_in_the_background(dash, learner):
@@ -275,6 +269,13 @@ def test_learning_rate_changes_live_and_keeps_weights_and_step(dash, learner):
     assert "lr 0.01" in dash.status.value
     assert dash.stream(50)["step"] == 100
     assert dash.loss_steps == list(range(1, 101))
+
+
+def test_an_invalid_learning_rate_is_refused_and_shown(dash, learner):
+    assert dash.set_lr(-1.0) is None
+    assert "lr" in dash.last_error and "422" in dash.error_area.value
+    assert learner.state()["lr"] == pytest.approx(0.1)
+    assert dash.lr_slider.value == pytest.approx(0.1)
 
 
 def test_a_refused_step_shows_in_the_error_area(dash, learner):

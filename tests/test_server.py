@@ -150,3 +150,10 @@ def test_learning_rate_changes_live_without_losing_weights(fresh):
     before = weights(fresh)
     assert fresh.set_lr(0.02)["lr"] == 0.02
     assert weights(fresh) == before
+
+
+def test_batch_reports_each_points_loss_before_its_step(fresh):
+    points = [(1.0, 3.0), (2.0, 5.0), (-1.0, -1.0)]
+    batch = fresh.train_many(points)
+    fresh.reset()
+    assert batch["losses"] == [fresh.train(x, y)["loss"] for x, y in points]
