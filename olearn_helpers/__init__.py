@@ -9,12 +9,22 @@ Example:
 """
 
 from .client import InvalidInput, LearnerClient, LearnerError, LearnerUnavailable, StepRefused
-from .data import LineStream
 from .lifecycle import start_learner, stop_learner
 from .model import LinearLearner
-from .widgets import LearnerDashboard
 
 __all__ = [
     "start_learner", "stop_learner", "LearnerClient", "LearnerDashboard", "LineStream", "LinearLearner",
     "LearnerError", "InvalidInput", "StepRefused", "LearnerUnavailable",
 ]
+
+
+def __getattr__(name):
+    # The widgets pull in ipywidgets and matplotlib; the Serve replica, which
+    # imports this package too, has no use for them.
+    if name == "LearnerDashboard":
+        from .widgets import LearnerDashboard
+        return LearnerDashboard
+    if name == "LineStream":
+        from .data import LineStream
+        return LineStream
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

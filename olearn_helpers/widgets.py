@@ -205,7 +205,16 @@ class LearnerDashboard:
                                   names="value")
 
     def _repr_mimebundle_(self, **kwargs):
-        return self.widget._repr_mimebundle_(**kwargs)
+        bundle = self.widget._repr_mimebundle_(**kwargs)
+        bundle["text/plain"] = repr(self)  # the widget's own repr embeds the PNG bytes
+        return bundle
+
+    def snapshot(self):
+        """The current frame as a static image, so a saved notebook shows it without a kernel."""
+        from IPython.display import Image
+
+        with self._lock:
+            return Image(data=self.plot.to_png(), format="png")
 
     def __repr__(self) -> str:
         step = self.state["step"] if self.state else "?"
