@@ -7,6 +7,7 @@ exposed, so a test can run Lab commands and then use widgets as a person would.
 
 import contextlib
 import json
+import os
 import secrets
 import shutil
 import subprocess
@@ -41,7 +42,10 @@ def jupyter_lab(workdir: Path, timeout: float = 90.0):
     command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
                f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
                f"--ServerApp.root_dir={workdir}", "--LabApp.expose_app_in_browser=True",
-               f"--LabApp.user_settings_dir={settings}", f"--LabApp.workspaces_dir={workdir / '.lab-workspaces'}"]
+               f"--LabApp.user_settings_dir={settings}", f"--LabApp.workspaces_dir={workdir / '.lab-workspaces'}",
+               "--LabApp.extension_manager=readonly"]
+    if os.geteuid() == 0:
+        command.append("--ServerApp.allow_root=True")
     log = open(workdir / "jupyterlab.log", "w")
     server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=workdir)
     base_url = f"http://127.0.0.1:{port}"
