@@ -11,7 +11,6 @@ matplotlib.use("Agg")
 import numpy as np
 import pytest
 
-from olearn_helpers import start_learner, stop_learner
 from olearn_helpers.data import LineStream
 from olearn_helpers.lifecycle import free_port
 from olearn_helpers.plots import LearnerPlot, rolling_mean
@@ -21,18 +20,9 @@ CSS_CLASSES = ["olearn-send", "olearn-stream", "olearn-status", "olearn-plot", "
                "olearn-reset", "olearn-stop", "olearn-lr", "olearn-error"]
 
 
-@pytest.fixture(scope="module")
-def learner():
-    client = start_learner(lr=0.1, seed=0, port=free_port())
-    yield client
-    stop_learner()
-
-
 @pytest.fixture
-def dash(learner):
-    learner.set_lr(0.1)
-    learner.reset()
-    dashboard = LearnerDashboard(learner, stream=LineStream(seed=0))
+def dash(fresh):
+    dashboard = LearnerDashboard(fresh, stream=LineStream(seed=0))
     yield dashboard
     dashboard.close()
 
