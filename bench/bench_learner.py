@@ -2,7 +2,9 @@
 
 One run measures, on this machine:
 - cold start: `start_learner()` until the learner's first answer, and a re-run of it;
-- sequential `/train` over HTTP, the same points as one `/train_batch`, and the same
+- the guarded in-process step (lock, finiteness check, rollback) against the seed's bare loop;
+- sequential `/train` over HTTP with a JSON body and with query parameters, the same
+  points as one `/train_batch`, and the same
   per-point SGD step in-process (no HTTP), so the cost of the network hop shows as a ratio;
 - 32 concurrent clients x 50 `/train` calls: rate and errors;
 - processes and memory (PSS) of the private Ray that `start_learner()` starts.
@@ -55,6 +57,24 @@ def concurrent_train(url: str, clients: int, calls: int) -> tuple[float, int]:
     return time.perf_counter() - began, len(errors)
 
 
+def seed_training_loop_rate(points) -> float:
+    """Steps per second of the seed tutorial's bare loop: no lock, no checks, no rollback."""
+    import torch
+
+    torch.manual_seed(0)
+    model = torch.nn.Linear(1, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    criterion = torch.nn.MSELoss()
+    began = time.perf_counter()
+    for x, y in points:
+        optimizer.zero_grad()
+        loss = criterion(model(torch.tensor([[x]])), torch.tensor([[y]]))
+        loss.backward()
+        optimizer.step()
+        loss.item()
+    return len(points) / (time.perf_counter() - began)
+
+
 def ray_memory() -> tuple[int, float]:
     processes = psutil.Process().children(recursive=True)
     pss = 0
@@ -89,6 +109,13 @@ def main() -> None:
     sequential = time.perf_counter() - began
 
     learner.reset()
+    session = requests.Session()
+    began = time.perf_counter()
+    for x, y in points:
+        session.post(learner.url + "/train", params={"x": x, "y": y}, timeout=30).raise_for_status()
+    query_form = time.perf_counter() - began
+
+    learner.reset()
     began = time.perf_counter()
     learner.train_many(points)
     batch = time.perf_counter() - began
@@ -98,6 +125,8 @@ def main() -> None:
     for x, y in points:
         local.train(x, y)
     in_process = time.perf_counter() - began
+
+    bare_rate = seed_training_loop_rate(points)
 
     clients, calls = 32, 50
     concurrent, errors = concurrent_train(learner.url, clients, calls)
@@ -109,10 +138,13 @@ def main() -> None:
         ("re-run of `start_learner()` (live learner reused)", f"{warm * 1000:.1f} ms", ""),
         (f"sequential `/train`, {len(points)} points", rate(len(points), sequential),
          f"{sequential / len(points) * 1000:.2f} ms per request"),
+        (f"sequential `/train?x=..&y=..` (seed's query form), same {len(points)} points",
+         rate(len(points), query_form), f"{query_form / len(points) * 1000:.2f} ms per request: no body to fetch"),
         (f"one `/train_batch` of the same {len(points)} points", rate(len(points), batch),
          f"{sequential / batch:.0f}x sequential `/train`"),
         (f"in-process SGD step, same {len(points)} points", rate(len(points), in_process),
-         f"{sequential / in_process:.0f}x sequential `/train`"),
+         f"{sequential / in_process:.0f}x sequential `/train`; "
+         f"{len(points) / in_process / bare_rate:.0%} of the seed's bare loop ({bare_rate:,.0f}/s)"),
         (f"{clients} concurrent clients x {calls} `/train`", rate(clients * calls, concurrent),
          f"{errors} errors"),
         ("Ray processes started / their memory (PSS)", f"{processes}", f"{pss_mb:,.0f} MB"),

@@ -157,3 +157,9 @@ def test_batch_reports_each_points_loss_before_its_step(fresh):
     batch = fresh.train_many(points)
     fresh.reset()
     assert batch["losses"] == [fresh.train(x, y)["loss"] for x, y in points]
+
+
+def test_no_body_and_no_query_names_the_missing_fields(fresh):
+    response = requests.post(fresh.url + "/train", timeout=10)
+    assert response.status_code == 422
+    assert response.json()["detail"] == "x: Field required; y: Field required"
