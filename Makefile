@@ -8,7 +8,7 @@ FIRST_NOTEBOOK := notebooks/01_hello_online_learning.ipynb
 .PHONY: lab test install notebooks bench clean
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 $(FIRST_NOTEBOOK)
+	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 $(if $(filter 0,$(shell id -u)),--allow-root) $(FIRST_NOTEBOOK)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -31,7 +31,10 @@ HOST = "127.0.0.1"
 OBJECT_STORE_BYTES = 128 * 1024**2
 READY_TIMEOUT_S = 120.0
 
+PRIVATE_CLUSTER_ENV = {"RAY_AUTH_MODE": "token", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
+
 _live: dict = {}
+_saved_settings: dict = {}
 _NOISY_LOGGERS = ("ray", "ray.serve", "ray.data", "ray.tune", "filelock")
 
 
@@ -57,27 +60,34 @@ def _quiet_logs() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
-def _enable_token_auth() -> None:
-    """Token authentication for the cluster we start, with a token only this process tree holds."""
+def _private_cluster_settings(apply: bool) -> None:
+    """Settings for the Ray we start, applied before ray.init and undone by stop_learner.
+
+    - Token authentication, with a fresh token that only this process and its
+      children hold (`RAY_AUTH_MODE=token`, `RAY_AUTH_TOKEN`).
+    - Ray's single-machine mode, as on macOS and Windows: the node address is
+      127.0.0.1, so Ray's servers listen on loopback. On Linux ray.init() would
+      otherwise replace a loopback address with the machine's network address.
+    """
+    from ray._private import ray_constants
     from ray._raylet import AuthenticationTokenLoader, Config
 
-    os.environ["RAY_AUTH_MODE"] = "token"
-    os.environ.setdefault("RAY_AUTH_TOKEN", secrets.token_hex(32))
+    if apply:
+        _saved_settings.update({name: os.environ.get(name) for name in (*PRIVATE_CLUSTER_ENV, "RAY_AUTH_TOKEN")},
+                               enable_ray_cluster=ray_constants.ENABLE_RAY_CLUSTER)
+        os.environ.update(PRIVATE_CLUSTER_ENV, RAY_AUTH_TOKEN=secrets.token_hex(32))
+        ray_constants.ENABLE_RAY_CLUSTER = False
+    elif _saved_settings:
+        ray_constants.ENABLE_RAY_CLUSTER = _saved_settings.pop("enable_ray_cluster")
+        for name, value in _saved_settings.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        _saved_settings.clear()
     # ray reads RAY_AUTH_MODE once at import; refresh it as ray's own token set-up does.
     Config.initialize("")
     AuthenticationTokenLoader.instance().reset_cache()
-
-
-def _single_machine_mode() -> None:
-    """Make Ray use 127.0.0.1 as the node address, as it does on macOS and Windows.
-
-    On Linux ray.init() replaces a loopback node address with the machine's
-    network address, and its servers then listen on every interface.
-    """
-    from ray._private import ray_constants
-
-    os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
-    ray_constants.ENABLE_RAY_CLUSTER = False
 
 
 def _start_ray(address: str | None) -> bool:
@@ -90,8 +100,7 @@ def _start_ray(address: str | None) -> bool:
     if address:
         ray.init(address=address, **common)
         return False
-    _enable_token_auth()
-    _single_machine_mode()
+    _private_cluster_settings(apply=True)
     ray.init(
         include_dashboard=False,
         object_store_memory=OBJECT_STORE_BYTES,
@@ -222,6 +231,7 @@ def stop_learner(timeout: float = 20.0) -> None:
         serve.delete(APP_NAME)
     ray.shutdown()
     _live.clear()
+    _private_cluster_settings(apply=False)
     gone, alive = psutil.wait_procs(ours, timeout=timeout)
     for process in alive:
         process.kill()

@@ -117,7 +117,9 @@ def test_stop_leaves_no_process_of_ours(started):
     learner = started["learner"]
     helpers = psutil.Process().children(recursive=True)
     assert helpers, "a running learner has Ray processes"
+    assert os.environ["RAY_AUTH_MODE"] == "token" and os.environ["RAY_AUTH_TOKEN"]
     stop_learner()
+    assert "RAY_AUTH_TOKEN" not in os.environ and "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER" not in os.environ
     assert not [p for p in helpers if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
     with pytest.raises(requests.ConnectionError):
         requests.get(learner.url + "/state", timeout=5)
