@@ -17,7 +17,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m olearn_helpers", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="start a learner on 127.0.0.1 and keep it up until Ctrl-C")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--port", type=int, default=None, help="default: OLEARN_PORT, else 8000")
     serve.add_argument("--lr", type=float, default=0.1)
     serve.add_argument("--seed", type=int, default=0)
     serve.add_argument("--address", default=None, help="deploy onto this existing Ray cluster")

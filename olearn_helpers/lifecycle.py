@@ -28,6 +28,7 @@ from .client import LearnerClient, LearnerError, LearnerUnavailable
 from .server import APP_NAME, CODE_VERSION, build_app
 
 HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
 OBJECT_STORE_BYTES = 128 * 1024**2
 READY_TIMEOUT_S = 120.0
 
@@ -168,7 +169,7 @@ def _wanted(lr: float, seed: int) -> dict:
 def start_learner(
     lr: float = 0.1,
     seed: int = 0,
-    port: int = 8000,
+    port: int | None = None,
     address: str | None = None,
     redeploy: bool = False,
 ) -> LearnerClient:
@@ -177,7 +178,8 @@ def start_learner(
     Args:
         lr: learning rate of the SGD optimizer.
         seed: torch seed for the initial weights.
-        port: HTTP port on 127.0.0.1; if something else holds it, a free one is used.
+        port: HTTP port on 127.0.0.1 (default: `OLEARN_PORT`, else 8000); if something
+            else holds it, a free one is used and a line says which.
         address: an existing Ray cluster to deploy onto (default: `RAY_ADDRESS`,
             else a private local Ray that `stop_learner()` shuts down).
         redeploy: deploy a fresh learner even if an identical one is live.
@@ -190,6 +192,7 @@ def start_learner(
     import ray
     from ray import serve
 
+    port = port or int(os.environ.get("OLEARN_PORT", DEFAULT_PORT))
     address = address or os.environ.get("RAY_ADDRESS") or None
     if not redeploy and (client := _reusable(lr, seed, port, address)):
         return client

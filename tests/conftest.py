@@ -1,3 +1,5 @@
+import os
+
 import pytest
 
 from olearn_helpers import start_learner, stop_learner
@@ -18,3 +20,8 @@ def fresh(learner):
     learner.set_lr(0.1)
     learner.reset()
     return learner
+
+
+def pytest_configure(config):
+    """Notebook kernels inherit this: their learners use a port nothing else holds."""
+    os.environ.setdefault("OLEARN_PORT", str(free_port()))
