@@ -96,7 +96,7 @@ def _start_ray(address: str | None) -> bool:
     import ray
 
     if ray.is_initialized():
-        return False
+        return bool(_saved_settings)  # ours, from a start that failed half-way
     common = dict(log_to_driver=False, logging_level=logging.ERROR, namespace=APP_NAME)
     if address:
         ray.init(address=address, **common)
@@ -157,7 +157,7 @@ def _reusable(lr: float, seed: int, port: int, address: str | None) -> LearnerCl
         return None
     try:
         deployed = _live["client"].state()["deployed_with"]
-    except Exception:
+    except LearnerError:
         return None
     return _live["client"] if deployed == _wanted(lr, seed) else None
 
@@ -235,7 +235,7 @@ def stop_learner(timeout: float = 20.0) -> None:
     ray.shutdown()
     _live.clear()
     _private_cluster_settings(apply=False)
-    gone, alive = psutil.wait_procs(ours, timeout=timeout)
+    _, alive = psutil.wait_procs(ours, timeout=timeout)
     for process in alive:
         process.kill()
     psutil.wait_procs(alive, timeout=5)
