@@ -94,3 +94,44 @@ def plot_history(rows: list[dict], true_w: float | None = None, true_b: float | 
     weight_axis.set(title="weights after each step (dotted: true line)", xlabel="step")
     weight_axis.legend(loc="center right")
     return figure
+
+
+def many_writers(learner, clients: int = 16, points_each: int = 25) -> dict:
+    """Reset the learner, then let `clients` threads train it at once.
+
+    Each answer carries the step number the server gave that point, so the
+    points can be replayed in the server's order on an in-process copy of the
+    model. Returns the request count, the errors, the final step and whether
+    the replay ends on the very same weights.
+
+    Example (needs a running learner):
+        >>> many_writers(start_learner(), clients=4, points_each=5)   # doctest: +SKIP
+        {'requests': 20, 'errors': 0, 'final_step': 20, 'replay_matches': True}
+    """
+    import threading
+
+    from .client import LearnerClient, LearnerError
+    from .model import LinearLearner
+
+    start = learner.reset()
+    applied, errors = {}, []
+
+    def client(index: int) -> None:
+        own = LearnerClient(learner.url)
+        for call in range(points_each):
+            x, y = (index - clients / 2) / 4, call / points_each
+            try:
+                applied[own.train(x, y)["step"]] = (x, y)
+            except LearnerError as error:
+                errors.append(error)
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    replay = LinearLearner(lr=start["lr"], seed=start["seed"])
+    replay.train_many(applied[step] for step in sorted(applied))
+    final = learner.state()
+    return {"requests": clients * points_each, "errors": len(errors), "final_step": final["step"],
+            "replay_matches": (final["w"], final["b"]) == (replay.state()["w"], replay.state()["b"])}
