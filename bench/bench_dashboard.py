@@ -98,7 +98,7 @@ def render_body(streams: list[dict], redraws: dict[str, list[float]], points: in
         "dashboard share the machine.",
         "",
         f"`LearnerDashboard.stream({points})`: batches of {DEFAULT_BATCH_SIZE} points "
-        "(one `/train_batch` and one `/state` request each), a frame at most every 1/15 s and one at the end. "
+        "(one `/train_batch` request each: its answer carries the new weights), a frame at most every 1/15 s and one at the end. "
         "`draw s` is the time spent drawing frames; `ms per batch` is the rest divided by the batches.",
         "",
         "| run | points | seconds | frames | frames/s | draw s | ms per batch | mean loss, last 100 |",

@@ -93,10 +93,12 @@ class LinearLearner:
                 )
         self.step += len(points)
         self.last_loss = loss
-        return {"loss": loss, "step": self.step, "grad_w": grad_w, "grad_b": grad_b, "losses": losses}
+        w, b = self._weights()
+        return {"loss": loss, "step": self.step, "grad_w": grad_w, "grad_b": grad_b, "losses": losses,
+                "w": w, "b": b}
 
     def train(self, x: float, y: float) -> dict:
-        """Apply one SGD step; return the loss before the step and the new step count."""
+        """Apply one SGD step: the loss before it, its gradients, the new step count and weights."""
         with self._lock:
             result = self._apply([(float(x), float(y))])
         del result["losses"]
@@ -111,10 +113,11 @@ class LinearLearner:
         batch = [(float(x), float(y)) for x, y in points]
         with self._lock:
             if not batch:
-                return {"loss": self.last_loss, "step": self.step, "applied": 0, "losses": []}
+                w, b = self._weights()
+                return {"loss": self.last_loss, "step": self.step, "applied": 0, "losses": [], "w": w, "b": b}
             result = self._apply(batch)
         return {"loss": result["loss"], "step": result["step"], "applied": len(batch),
-                "losses": result["losses"]}
+                "losses": result["losses"], "w": result["w"], "b": result["b"]}
 
     def predict(self, x: float) -> float:
         with self._lock, torch.no_grad():

@@ -46,6 +46,17 @@ HALF_BUTTON = widgets.Layout(width="113px")
 DESCRIPTION = {"description_width": "74px"}
 
 
+def after_training(state: dict, answer: dict) -> dict:
+    """The learner's state after a training answer, which carries the new weights and step.
+
+    Example:
+        >>> after_training({"w": 0.0, "b": 0.0, "step": 3, "lr": 0.1, "last_loss": 1.0},
+        ...                {"w": 0.5, "b": 0.2, "step": 4, "loss": 0.9})["step"]
+        4
+    """
+    return {**state, "w": answer["w"], "b": answer["b"], "step": answer["step"], "last_loss": answer["loss"]}
+
+
 def four_digits(value: float | None) -> str:
     """A number rounded to 4 significant digits, or a dash when there is none.
 
@@ -445,9 +456,11 @@ class LearnerDashboard:
                 self.loss_steps.extend(range(first_step, result["step"] + 1))
             sent += len(batch)
             self.progress.value = sent
-            state = self._call(self.learner.state)
+            state = after_training(state, result)
             if time.perf_counter() - last_frame >= FRAME_INTERVAL_S:
                 draw(state)
+        if state is not None:
+            state = self._call(self.learner.state) or state  # lr or refusals another client changed
         draw(state)
         return self._summary(sent, frames, time.perf_counter() - started, draw_seconds,
                              stopped=self._stop_requested.is_set(), error=self.last_error)
