@@ -4,7 +4,7 @@ Example:
     >>> from olearn_helpers import start_learner, stop_learner
     >>> learner = start_learner()          # doctest: +SKIP
     >>> learner.train(1.0, 3.0)            # doctest: +SKIP
-    {'loss': 6.106..., 'step': 1, 'grad_w': -4.94..., 'grad_b': -4.94...}
+    {'loss': 6.106..., 'step': 1, 'grad_w': -4.94..., 'grad_b': -4.94..., 'w': 0.486..., 'b': 1.030...}
     >>> stop_learner()                     # doctest: +SKIP
 """
 

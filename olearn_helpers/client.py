@@ -76,11 +76,11 @@ class LearnerClient:
         )
 
     def train(self, x: float, y: float) -> dict:
-        """One SGD step on (x, y): `{"loss", "step", "grad_w", "grad_b"}`."""
+        """One SGD step on (x, y): `{"loss", "step", "grad_w", "grad_b", "w", "b"}`."""
         return self._call("POST", "/train", {"x": x, "y": y})
 
     def train_many(self, points: Iterable[Sequence[float]]) -> dict:
-        """One SGD step per point, in order, all or none: `{"loss", "step", "applied"}`."""
+        """One SGD step per point, in order, all or none: `{"loss", "step", "applied", "losses", "w", "b"}`."""
         return self._call("POST", "/train_batch", {"points": [list(p) for p in points]})
 
     def predict(self, x: float) -> float:

@@ -8,7 +8,7 @@ the model.
 Example (needs a running learner, see `olearn_helpers.lifecycle`):
     >>> import requests
     >>> requests.post(url + "/train", json={"x": 1.0, "y": 3.0}).json()  # doctest: +SKIP
-    {'loss': 6.106..., 'step': 1, 'grad_w': -4.94..., 'grad_b': -4.94...}
+    {'loss': 6.106..., 'step': 1, 'grad_w': -4.94..., 'grad_b': -4.94..., 'w': 0.486..., 'b': 1.030...}
 """
 
 
