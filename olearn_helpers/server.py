@@ -59,7 +59,7 @@ class ConfigRequest(_Strict):
 
 
 def describe(error: ValidationError) -> str:
-    """One line per problem, each starting with the field it concerns."""
+    """One clause per problem, each starting with the field it concerns, joined by "; "."""
     lines = []
     for problem in error.errors():
         field = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in problem["loc"]).lstrip(".")
