@@ -16,7 +16,6 @@ Example:
 
 import argparse
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -28,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from report import machine_line, write_section  # noqa: E402
 
 from olearn_helpers import LinearLearner, start_learner, stop_learner  # noqa: E402
+from olearn_helpers.lessons import many_writers  # noqa: E402
 from olearn_helpers.lifecycle import free_port  # noqa: E402
 
 COMMAND = ".venv/bin/python bench/bench_learner.py"
@@ -35,26 +35,6 @@ COMMAND = ".venv/bin/python bench/bench_learner.py"
 
 def rate(count: int, seconds: float) -> str:
     return f"{count / seconds:,.0f}/s"
-
-
-def concurrent_train(url: str, clients: int, calls: int) -> tuple[float, int]:
-    errors = []
-
-    def client(index: int) -> None:
-        session = requests.Session()
-        for call in range(calls):
-            try:
-                session.post(url + "/train", json={"x": index / clients, "y": call / calls}, timeout=60).raise_for_status()
-            except requests.RequestException as error:
-                errors.append(error)
-
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
-    began = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return time.perf_counter() - began, len(errors)
 
 
 def seed_training_loop_rate(points) -> float:
@@ -129,7 +109,9 @@ def main() -> None:
     bare_rate = seed_training_loop_rate(points)
 
     clients, calls = 32, 50
-    concurrent, errors = concurrent_train(learner.url, clients, calls)
+    began = time.perf_counter()
+    writers = many_writers(learner, clients=clients, points_each=calls)
+    concurrent = time.perf_counter() - began
     processes, pss_mb = ray_memory()
     stop_learner()
 
@@ -146,7 +128,7 @@ def main() -> None:
          f"{sequential / in_process:.0f}x sequential `/train`; "
          f"{len(points) / in_process / bare_rate:.0%} of the seed's bare loop ({bare_rate:,.0f}/s)"),
         (f"{clients} concurrent clients x {calls} `/train`", rate(clients * calls, concurrent),
-         f"{errors} errors"),
+         f"{writers['errors']} errors; replay in the server's order matches: {writers['replay_matches']}"),
         ("Ray processes started / their memory (PSS)", f"{processes}", f"{pss_mb:,.0f} MB"),
     ]
     table = ["| measurement | result | note |", "|---|---|---|"] + [f"| {a} | {b} | {c} |" for a, b, c in rows]

@@ -101,12 +101,13 @@ def many_writers(learner, clients: int = 16, points_each: int = 25) -> dict:
 
     Each answer carries the step number the server gave that point, so the
     points can be replayed in the server's order on an in-process copy of the
-    model. Returns the request count, the errors, the final step and whether
-    the replay ends on the very same weights.
+    model. Returns the request count, the errors, how many distinct step
+    numbers the answers carried (a lost or doubled step shows here), the final
+    step and whether the replay ends on the very same weights.
 
     Example (needs a running learner):
         >>> many_writers(start_learner(), clients=4, points_each=5)   # doctest: +SKIP
-        {'requests': 20, 'errors': 0, 'final_step': 20, 'replay_matches': True}
+        {'requests': 20, 'errors': 0, 'distinct_steps': 20, 'final_step': 20, 'replay_matches': True}
     """
     import threading
 
@@ -133,5 +134,6 @@ def many_writers(learner, clients: int = 16, points_each: int = 25) -> dict:
     replay = LinearLearner(lr=start["lr"], seed=start["seed"])
     replay.train_many(applied[step] for step in sorted(applied))
     final = learner.state()
-    return {"requests": clients * points_each, "errors": len(errors), "final_step": final["step"],
+    return {"requests": clients * points_each, "errors": len(errors), "distinct_steps": len(applied),
+            "final_step": final["step"],
             "replay_matches": (final["w"], final["b"]) == (replay.state()["w"], replay.state()["b"])}

@@ -129,7 +129,6 @@ class LearnerPlot:
         self._background = None
         self._legend_pixels = []
         self._background_key = None
-        self.frames = 0
         self.full_draws = 0
 
     @property
@@ -270,7 +269,6 @@ class LearnerPlot:
         for legend_pixels in self._legend_pixels:
             self.canvas.restore_region(legend_pixels)
         self.ax_data.draw_artist(self.point_count)
-        self.frames += 1
 
     def _cache_background(self) -> None:
         self.canvas.draw()

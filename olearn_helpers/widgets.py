@@ -120,7 +120,6 @@ class LearnerDashboard:
         self.last_error: str | None = None
         self._last_failure: LearnerError | None = None
         self.last_summary: dict | None = None
-        self.frames = 0
 
         self._lock = threading.RLock()
         self._stop_requested = threading.Event()
@@ -295,7 +294,6 @@ class LearnerDashboard:
             self.status.value = (
                 "<span style='font-family:monospace;font-size:15px'>"
                 f"{html.escape(self._status_text())}</span>")
-            self.frames += 1
 
     def refresh(self) -> dict | None:
         """Read the learner's state (another client may have trained it) and redraw."""

@@ -42,6 +42,17 @@ def wait_for_step(page, dashboard, at_least: int, timeout_s: float = 60) -> int:
     raise AssertionError(f"step stayed at {step_of(dashboard)}, expected at least {at_least}")
 
 
+def wait_for_last_dashboard(page, condition: str, timeout_s: float = 60) -> None:
+    """Wait until `condition` (JavaScript over `d`, the newest dashboard element) holds."""
+    page.wait_for_function(
+        f"() => {{ const all = document.querySelectorAll('.olearn-dashboard');"
+        f" const d = all[all.length - 1]; return {condition}; }}", timeout=timeout_s * 1000)
+
+
+def stream_finished(page) -> None:
+    wait_for_last_dashboard(page, "!d.querySelector('.olearn-stream').disabled")
+
+
 def kernel_idle(page) -> bool:
     return page.evaluate(
         "() => { const w = window.jupyterapp.shell.currentWidget;"
@@ -104,9 +115,7 @@ def test_notebook_runs_and_widgets_work_in_a_browser(lab):
     mid_stream = plot_source(dashboard)
     final_step = wait_for_step(page, dashboard, after_send + 300, timeout_s=120)
     assert final_step == after_send + 300
-    page.wait_for_function(
-        "() => !document.querySelectorAll('.olearn-dashboard')[document.querySelectorAll('.olearn-dashboard').length - 1]"
-        ".querySelector('.olearn-stream').disabled", timeout=60_000)
+    stream_finished(page)
     assert len({before_stream, mid_stream, plot_source(dashboard)}) >= 2
     assert dashboard.locator(".olearn-error").inner_text().strip() == ""
     dashboard.screenshot(path=ARTIFACTS / "dashboard.png")
@@ -116,15 +125,10 @@ def test_notebook_runs_and_widgets_work_in_a_browser(lab):
     dashboard.locator(".olearn-stream").click()
     wait_for_step(page, dashboard, final_step + 20)
     dashboard.locator(".olearn-stop").click()
-    page.wait_for_function(
-        "() => !document.querySelectorAll('.olearn-dashboard')[document.querySelectorAll('.olearn-dashboard').length - 1]"
-        ".querySelector('.olearn-stream').disabled", timeout=60_000)
+    stream_finished(page)
     stopped_at = step_of(dashboard)
     assert final_step + 20 <= stopped_at < final_step + 5000
 
     dashboard.locator(".olearn-reset").click()
-    page.wait_for_function(
-        "() => /step 0 /.test(document.querySelectorAll('.olearn-dashboard')"
-        "[document.querySelectorAll('.olearn-dashboard').length - 1].querySelector('.olearn-status').innerText)",
-        timeout=60_000)
+    wait_for_last_dashboard(page, "/step 0 /.test(d.querySelector('.olearn-status').innerText)")
     page.screenshot(path=ARTIFACTS / "browser-after-reset.png")

@@ -1,12 +1,12 @@
 """The HTTP learner: validation, rollback, the seed's query form, batches, concurrency."""
 
 import json
-import threading
 
 import pytest
 import requests
 
-from olearn_helpers import InvalidInput, LinearLearner, StepRefused
+from olearn_helpers import InvalidInput, StepRefused
+from olearn_helpers.lessons import many_writers
 from olearn_helpers.server import MAX_BATCH
 
 
@@ -110,33 +110,9 @@ def test_batch_gives_the_same_weights_as_one_by_one(fresh):
 def test_concurrent_clients_lose_no_step_and_match_a_sequential_replay(fresh):
     """32 threads x 50 /train calls: every call answers, the step count is exact and
     replaying the points in the order the server applied them gives the same weights."""
-    threads, calls = 32, 50
-    applied, errors = {}, []
-
-    def client(thread):
-        session = requests.Session()
-        for i in range(calls):
-            x, y = (thread - 16) / 8.0, (i % 10) / 5.0 - thread / 32.0
-            try:
-                response = session.post(fresh.url + "/train", json={"x": x, "y": y}, timeout=60)
-                response.raise_for_status()
-                applied[response.json()["step"]] = (x, y)
-            except Exception as error:  # collected and asserted below
-                errors.append(repr(error))
-
-    workers = [threading.Thread(target=client, args=(t,)) for t in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(timeout=300)
-
-    assert errors == []
-    assert sorted(applied) == list(range(1, threads * calls + 1))
-    state = fresh.state()
-    assert state["step"] == threads * calls
-    replay = LinearLearner(lr=0.1, seed=0)
-    replay.train_many(applied[step] for step in sorted(applied))
-    assert (state["w"], state["b"]) == pytest.approx((replay.state()["w"], replay.state()["b"]), rel=1e-6)
+    outcome = many_writers(fresh, clients=32, points_each=50)
+    assert outcome == {"requests": 1600, "errors": 0, "distinct_steps": 1600, "final_step": 1600,
+                       "replay_matches": True}
 
 
 def test_state_reports_what_the_lessons_need(fresh):
